@@ -1,0 +1,484 @@
+import { addAbortSignal, Readable, type Writable } from 'node:stream';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+  UploadPartCopyCommand,
+  type CompletedPart,
+  type ServerSideEncryption,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { TsdError } from '../shared/errors.js';
+import { checkPath, notFound, writeBlock, type FileInfo, type FileWriter, type StorageBackend } from './backend.js';
+
+/** distribution's s3 driver options, with its key names. */
+export interface S3Options {
+  bucket: string;
+  region?: string;
+  regionendpoint?: string;
+  forcepathstyle?: boolean;
+  accesskey?: string;
+  secretkey?: string;
+  rootdirectory?: string;
+  /** Multipart part size for writes; S3 needs at least 5 MiB. */
+  chunksize?: number;
+  /** Objects at least this big are moved with a parallel multipart copy instead of one CopyObject. */
+  multipartcopythresholdsize?: number;
+  multipartcopychunksize?: number;
+  multipartcopymaxconcurrency?: number;
+  encrypt?: boolean;
+  keyid?: string;
+  /** false for plain http when no regionendpoint scheme says otherwise. */
+  secure?: boolean;
+  /** Answer blob GETs with a presigned URL (distribution: unless `storage.redirect.disable`). */
+  redirect?: boolean;
+  /** Lifetime of presigned URLs, seconds. */
+  redirectexpiry?: number;
+}
+
+const MiB = 1024 * 1024;
+export const minPartSize = 5 * MiB;
+const copyBlockBytes = MiB;
+const maxCopyObjectSize = 5 * 1024 * MiB;
+
+function errorName(err: unknown): string | undefined {
+  const e = err as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
+  if (e?.$metadata?.httpStatusCode === 404) return 'NotFound';
+  return e?.name ?? e?.Code;
+}
+
+function isMissing(err: unknown): boolean {
+  const name = errorName(err);
+  return name === 'NotFound' || name === 'NoSuchKey';
+}
+
+/**
+ * Bytes in an S3 bucket (AWS, Ceph RGW, MinIO) under `rootdirectory`, in distribution's layout.
+ * Every path is one plain object. A writer is one multipart upload, completed when the writer is
+ * closed or committed; continuing a file starts a new multipart upload whose first part is a
+ * server-side copy of what is there (or, below the 5 MiB part minimum, the bytes read back into
+ * the buffer), so the registry never re-sends data and every part but the last is >= 5 MiB.
+ */
+export class S3Backend implements StorageBackend {
+  readonly name = 's3';
+  readonly client: S3Client;
+  private readonly bucket: string;
+  private readonly prefix: string;
+  readonly chunkSize: number;
+  private readonly copyThreshold: number;
+  private readonly copyChunkSize: number;
+  private readonly copyConcurrency: number;
+  private readonly encryption: { ServerSideEncryption?: ServerSideEncryption; SSEKMSKeyId?: string };
+  private readonly redirect: boolean;
+  private readonly redirectExpiry: number;
+
+  constructor(options: S3Options, client?: S3Client) {
+    if (!options.bucket) throw new TsdError('CONFIG_INVALID', 'storage.s3.bucket is required');
+    this.bucket = options.bucket;
+    const root = (options.rootdirectory ?? '').replace(/^\/+|\/+$/g, '');
+    this.prefix = root === '' ? '' : `${root}/`;
+    this.chunkSize = Math.max(minPartSize, options.chunksize ?? 10 * MiB);
+    this.copyThreshold = options.multipartcopythresholdsize ?? 32 * MiB;
+    this.copyChunkSize = Math.max(minPartSize, options.multipartcopychunksize ?? 32 * MiB);
+    this.copyConcurrency = Math.max(1, options.multipartcopymaxconcurrency ?? 8);
+    this.encryption = options.encrypt ? { ServerSideEncryption: options.keyid ? 'aws:kms' : 'AES256', ...(options.keyid ? { SSEKMSKeyId: options.keyid } : {}) } : {};
+    this.redirect = options.redirect ?? false;
+    this.redirectExpiry = options.redirectexpiry ?? 20 * 60;
+    let endpoint = options.regionendpoint;
+    if (endpoint && !/^https?:\/\//.test(endpoint)) endpoint = `${options.secure === false ? 'http' : 'https'}://${endpoint}`;
+    this.client =
+      client ??
+      new S3Client({
+        region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
+        ...(endpoint ? { endpoint } : {}),
+        forcePathStyle: options.forcepathstyle ?? Boolean(endpoint),
+        ...(options.accesskey && options.secretkey ? { credentials: { accessKeyId: options.accesskey, secretAccessKey: options.secretkey } } : {}),
+        // RGW (and other S3 implementations) refuse the aws-chunked trailer checksums the SDK sends by default.
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+      });
+  }
+
+  key(path: string): string {
+    return `${this.prefix}${checkPath(path)}`;
+  }
+
+  async getContent(path: string): Promise<Buffer> {
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(path) }));
+      return Buffer.from(await out.Body!.transformToByteArray());
+    } catch (err) {
+      if (isMissing(err)) throw notFound(path, err);
+      throw err;
+    }
+  }
+
+  async putContent(path: string, data: Uint8Array): Promise<void> {
+    await this.client.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: this.key(path), Body: data, ContentLength: data.length, ContentType: 'application/octet-stream', ...this.encryption }),
+    );
+  }
+
+  async reader(path: string, options: { offset?: number; length?: number; signal?: AbortSignal } = {}): Promise<Readable> {
+    const offset = options.offset ?? 0;
+    if (options.length === 0) return Readable.from([]);
+    let range: string | undefined;
+    if (offset > 0 || options.length !== undefined) range = `bytes=${offset}-${options.length !== undefined ? offset + options.length - 1 : ''}`;
+    try {
+      const out = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: this.key(path), ...(range ? { Range: range } : {}) }),
+        options.signal ? { abortSignal: options.signal } : {},
+      );
+      // The SDK's signal covers the request; once the body flows, an abort must still end it.
+      return options.signal ? addAbortSignal(options.signal, out.Body as Readable) : (out.Body as Readable);
+    } catch (err) {
+      if (isMissing(err)) throw notFound(path, err);
+      if (errorName(err) === 'InvalidRange') return Readable.from([]);
+      throw err;
+    }
+  }
+
+  /**
+   * The SDK hands the body over in 64 KiB pieces; gathered into two reused 1 MiB blocks the
+   * response gets 16 times fewer writes (a 256 MiB GET: 256 instead of 4097).
+   */
+  async copyTo(path: string, destination: Writable, options: { offset?: number; length?: number } = {}): Promise<void> {
+    const body = await this.reader(path, options);
+    const blocks = [Buffer.allocUnsafe(copyBlockBytes), Buffer.allocUnsafe(copyBlockBytes)];
+    let current = 0;
+    let filled = 0;
+    let writing: Promise<void> | undefined;
+    let writeError: unknown;
+    const flush = async () => {
+      await writing;
+      if (writeError !== undefined) throw writeError;
+      const block = blocks[current]!.subarray(0, filled);
+      writing = writeBlock(destination, block).catch((err: unknown) => {
+        writeError = err;
+      });
+      current ^= 1;
+      filled = 0;
+    };
+    try {
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        let offset = 0;
+        while (offset < chunk.length) {
+          const n = Math.min(copyBlockBytes - filled, chunk.length - offset);
+          chunk.copy(blocks[current]!, filled, offset, offset + n);
+          filled += n;
+          offset += n;
+          if (filled === copyBlockBytes) await flush();
+        }
+      }
+      if (filled > 0) await flush();
+      await writing;
+      if (writeError !== undefined) throw writeError;
+    } finally {
+      body.destroy();
+    }
+  }
+
+  async writer(path: string, options: { append?: boolean } = {}): Promise<FileWriter> {
+    const key = this.key(path);
+    const writer = new S3Writer(this, key);
+    if (options.append) {
+      let size: number | undefined;
+      try {
+        size = (await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }))).ContentLength ?? 0;
+      } catch (err) {
+        if (!isMissing(err)) throw err;
+      }
+      if (size !== undefined && size > 0) await writer.continueFrom(size);
+    } else {
+      // Like a file opened with 'w': the path exists (empty) from now on.
+      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: new Uint8Array(0), ContentLength: 0, ...this.encryption }));
+    }
+    return writer;
+  }
+
+  async stat(path: string): Promise<FileInfo> {
+    const key = this.key(path);
+    try {
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return { path, size: head.ContentLength ?? 0, modifiedAt: head.LastModified ?? new Date(0), isDir: false };
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+    }
+    const list = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${key}/`, MaxKeys: 1 }));
+    if ((list.KeyCount ?? 0) === 0) throw notFound(path);
+    return { path, size: 0, modifiedAt: list.Contents?.[0]?.LastModified ?? new Date(0), isDir: true };
+  }
+
+  async list(path: string): Promise<string[]> {
+    const prefix = `${this.key(path)}/`;
+    const out: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, Delimiter: '/', ...(token ? { ContinuationToken: token } : {}) }),
+      );
+      for (const p of page.CommonPrefixes ?? []) if (p.Prefix) out.push(`${path}/${p.Prefix.slice(prefix.length, -1)}`);
+      for (const o of page.Contents ?? []) if (o.Key && o.Key !== prefix) out.push(`${path}/${o.Key.slice(prefix.length)}`);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    if (out.length === 0) throw notFound(path);
+    return out;
+  }
+
+  async *walk(path: string): AsyncIterable<FileInfo> {
+    const prefix = `${this.key(path)}/`;
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
+      for (const o of page.Contents ?? []) {
+        if (!o.Key || o.Key.endsWith('/')) continue;
+        yield { path: `${path}/${o.Key.slice(prefix.length)}`, size: o.Size ?? 0, modifiedAt: o.LastModified ?? new Date(0), isDir: false };
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  async move(from: string, to: string): Promise<void> {
+    const source = this.key(from);
+    const target = this.key(to);
+    let size: number;
+    try {
+      size = (await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: source }))).ContentLength ?? 0;
+    } catch (err) {
+      if (isMissing(err)) throw notFound(from, err);
+      throw err;
+    }
+    if (size < this.copyThreshold && size <= maxCopyObjectSize) {
+      await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: target, CopySource: this.copySource(source), ...this.encryption }));
+    } else {
+      await this.multipartCopy(source, target, size);
+    }
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: source }));
+  }
+
+  copySource(key: string): string {
+    return `${this.bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
+  }
+
+  /** Copy a large object server-side in parallel parts. */
+  private async multipartCopy(source: string, target: string, size: number): Promise<void> {
+    const { UploadId } = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: target, ...this.encryption }));
+    try {
+      const ranges: Array<{ part: number; start: number; end: number }> = [];
+      for (let start = 0, part = 1; start < size; start += this.copyChunkSize, part++) {
+        ranges.push({ part, start, end: Math.min(size, start + this.copyChunkSize) - 1 });
+      }
+      const parts: CompletedPart[] = new Array(ranges.length);
+      let next = 0;
+      const worker = async () => {
+        while (next < ranges.length) {
+          const r = ranges[next++]!;
+          const out = await this.client.send(
+            new UploadPartCopyCommand({
+              Bucket: this.bucket, Key: target, UploadId, PartNumber: r.part,
+              CopySource: this.copySource(source), CopySourceRange: `bytes=${r.start}-${r.end}`,
+            }),
+          );
+          parts[r.part - 1] = { PartNumber: r.part, ETag: out.CopyPartResult?.ETag };
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(this.copyConcurrency, ranges.length) }, worker));
+      await this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: target, UploadId, MultipartUpload: { Parts: parts } }));
+    } catch (err) {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: target, UploadId })).catch(() => {});
+      throw err;
+    }
+  }
+
+  async delete(path: string): Promise<void> {
+    const key = this.key(path);
+    let found = false;
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+      found = true;
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+    }
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${key}/`, ...(token ? { ContinuationToken: token } : {}) }));
+      const objects = (page.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []));
+      if (objects.length > 0) {
+        found = true;
+        for (let i = 0; i < objects.length; i += 1000) {
+          await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: objects.slice(i, i + 1000), Quiet: true } }));
+        }
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    if (!found) throw notFound(path);
+  }
+
+  async redirectURL(path: string, method: 'GET' | 'HEAD'): Promise<string | undefined> {
+    if (!this.redirect) return undefined;
+    const command = method === 'HEAD' ? new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(path) }) : new GetObjectCommand({ Bucket: this.bucket, Key: this.key(path) });
+    return getSignedUrl(this.client, command, { expiresIn: this.redirectExpiry });
+  }
+
+  /** @internal for S3Writer */
+  get bucketName(): string {
+    return this.bucket;
+  }
+
+  /** @internal for S3Writer */
+  get sse(): { ServerSideEncryption?: ServerSideEncryption; SSEKMSKeyId?: string } {
+    return this.encryption;
+  }
+}
+
+/** One multipart upload: buffers to the part size, uploads parts, completes on close/commit. */
+class S3Writer implements FileWriter {
+  private uploadId: string | undefined;
+  private readonly parts: CompletedPart[] = [];
+  private buffer: Buffer[] = [];
+  private buffered = 0;
+  private done = false;
+  /** Bytes already in the object when continuing; copied into the upload only once new data arrives. */
+  private existing = 0;
+  size = 0;
+
+  constructor(
+    private readonly backend: S3Backend,
+    private readonly key: string,
+  ) {}
+
+  private get client() {
+    return this.backend.client;
+  }
+
+  private get bucket() {
+    return this.backend.bucketName;
+  }
+
+  private async ensureUpload(): Promise<string> {
+    if (!this.uploadId) {
+      const out = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, ...this.backend.sse }));
+      this.uploadId = out.UploadId!;
+    }
+    return this.uploadId;
+  }
+
+  /** Continue an existing object of `size` bytes. */
+  async continueFrom(size: number): Promise<void> {
+    this.existing = size;
+    this.size = size;
+  }
+
+  private async takeOverExisting(): Promise<void> {
+    const size = this.existing;
+    this.existing = 0;
+    if (size >= minPartSize) {
+      const UploadId = await this.ensureUpload();
+      // A single copied part may be at most 5 GiB: split larger objects into ranged copies.
+      const step = 5 * 1024 * MiB;
+      for (let start = 0; start < size; start += step) {
+        const end = Math.min(size, start + step) - 1;
+        const PartNumber = this.parts.length + 1;
+        const out = await this.client.send(
+          new UploadPartCopyCommand({
+            Bucket: this.bucket, Key: this.key, UploadId, PartNumber,
+            CopySource: this.backend.copySource(this.key), CopySourceRange: `bytes=${start}-${end}`,
+          }),
+        );
+        this.parts.push({ PartNumber, ETag: out.CopyPartResult?.ETag });
+      }
+    } else {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key }));
+      const bytes = Buffer.from(await out.Body!.transformToByteArray());
+      this.buffer.push(bytes);
+      this.buffered = bytes.length;
+    }
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    if (this.done) throw new Error('write after close');
+    if (this.existing > 0) await this.takeOverExisting();
+    this.buffer.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    this.buffered += chunk.length;
+    this.size += chunk.length;
+    while (this.buffered >= this.backend.chunkSize) await this.uploadPart(this.backend.chunkSize);
+  }
+
+  private takeBuffered(n: number): Buffer {
+    const all = Buffer.concat(this.buffer, this.buffered);
+    const body = all.subarray(0, n);
+    const rest = all.subarray(n);
+    this.buffer = rest.length > 0 ? [rest] : [];
+    this.buffered = rest.length;
+    return body;
+  }
+
+  private async uploadPart(n: number): Promise<void> {
+    const UploadId = await this.ensureUpload();
+    const Body = this.takeBuffered(n);
+    const PartNumber = this.parts.length + 1;
+    const out = await this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key: this.key, UploadId, PartNumber, Body, ContentLength: Body.length }));
+    this.parts.push({ PartNumber, ETag: out.ETag });
+  }
+
+  private async finish(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    if (this.existing > 0) return; // continued, but nothing new: the object is already what it should be
+    if (!this.uploadId) {
+      // Never reached a part: one PutObject of what is buffered (this also covers "continued, still small").
+      const Body = this.takeBuffered(this.buffered);
+      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key, Body, ContentLength: Body.length, ...this.backend.sse }));
+      return;
+    }
+    if (this.buffered > 0) await this.uploadPart(this.buffered);
+    await this.client.send(
+      new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.uploadId, MultipartUpload: { Parts: this.parts } }),
+    );
+  }
+
+  async commit(): Promise<void> {
+    try {
+      await this.finish();
+    } catch (err) {
+      await this.abort();
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.commit();
+  }
+
+  private async abort(): Promise<void> {
+    if (this.uploadId) {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.uploadId })).catch(() => {});
+    }
+  }
+
+  /** Nothing is completed before close, so aborting the multipart upload leaves the object as it was. */
+  async abandon(): Promise<void> {
+    this.done = true;
+    this.buffer = [];
+    this.buffered = 0;
+    await this.abort();
+  }
+
+  async cancel(): Promise<void> {
+    this.done = true;
+    this.buffer = [];
+    this.buffered = 0;
+    await this.abort();
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key })).catch(() => {});
+  }
+}

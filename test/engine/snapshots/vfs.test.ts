@@ -1,0 +1,4 @@
+/** The shared snapshotter suite, run by the vfs driver. */
+import { snapshotterSuite } from './suite.js';
+
+snapshotterSuite('vfs');
