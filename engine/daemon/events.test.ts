@@ -21,6 +21,16 @@ test('events: dockerd\'s shape, strictly increasing times, replay since a time, 
   assert.deepEqual(log.since(b.timeNano).map((e) => e.Action), ['connect', 'die']);
 });
 
+test('event times stay strictly increasing over many events in the same milliseconds', () => {
+  const log = new EventLog();
+  let last = 0;
+  for (let i = 0; i < 20_000; i++) {
+    const { timeNano } = log.emit('container', 'exec_create', 'abc');
+    assert.ok(timeNano > last, `event ${i}: ${timeNano} is not after ${last}`);
+    last = timeNano;
+  }
+});
+
 test('event times: unix seconds with a fraction, RFC 3339, durations ago', () => {
   assert.equal(parseEventTime('1700000000'), 1_700_000_000e9);
   assert.equal(parseEventTime('1700000000.5'), 1_700_000_000e9 + 500_000_000);

@@ -23,6 +23,16 @@ export interface DaemonEvent {
 
 const KEEP = 256;
 
+/**
+ * The smallest number above `value`. Nanosecond times are past 2^53, where `value + 1` rounds back
+ * to `value` (the spacing there is 256 ns), so step up until the sum differs.
+ */
+function nextAbove(value: number): number {
+  let step = 1;
+  while (value + step <= value) step *= 2;
+  return value + step;
+}
+
 export class EventLog {
   private readonly recent: DaemonEvent[] = [];
   private readonly emitter = new EventEmitter();
@@ -35,7 +45,7 @@ export class EventLog {
   emit(type: EventType, action: string, id: string, attributes: Record<string, string> = {}): DaemonEvent {
     // Strictly increasing times keep `since`/`until` replays exact.
     let nano = Date.now() * 1_000_000 + Number(process.hrtime.bigint() % 1_000_000n);
-    if (nano <= this.lastNano) nano = this.lastNano + 1;
+    if (nano <= this.lastNano) nano = nextAbove(this.lastNano);
     this.lastNano = nano;
     const event: DaemonEvent = { Type: type, Action: action, Actor: { ID: id, Attributes: attributes }, scope: 'local', time: Math.floor(nano / 1e9), timeNano: nano };
     if (type === 'container' || type === 'image') {
