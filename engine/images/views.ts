@@ -79,13 +79,20 @@ export function summary(record: ImageRecord, config?: ImageConfig): ImageSummary
   };
 }
 
+/** dockerd's image Comment: the config's own, else the last history row's (where `docker commit -m` puts it). */
+function commentOf(config: ImageConfig): string {
+  const own = (config as { comment?: string }).comment;
+  if (own) return own;
+  return config.history?.at(-1)?.comment ?? '';
+}
+
 export function inspectView(record: ImageRecord, config: ImageConfig): ImageInspect {
   const out: ImageInspect = {
     Id: record.id,
     RepoTags: record.repoTags.map(familiar),
     RepoDigests: record.repoDigests.map(familiar),
     Parent: '',
-    Comment: (config as { comment?: string }).comment ?? '',
+    Comment: commentOf(config),
     Created: config.created ?? record.created,
     Container: '',
     ContainerConfig: {},
