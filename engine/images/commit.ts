@@ -19,6 +19,7 @@ import { changeRows, diffTrees, diffUpper, NeedsMergedWalk } from './commit-diff
 import { childConfig, childManifest, mediaTypesFor } from './commit-image.js';
 import { layerTar, storeLayer, treeTar, type LayerPlan, type StoredLayer } from './commit-layer.js';
 import { openTrees, type SnapshotTrees } from './commit-trees.js';
+import { imageTopOf } from './container-rootfs.js';
 import type { EngineContext } from './engine-context.js';
 import { canonicalTag } from './image-store.js';
 import { blobsOfRecord, parseConfig, type ImageRecord, type NewImage } from './record.js';
@@ -112,9 +113,9 @@ export async function commitContainer(ctx: EngineContext, options: CommitOptions
   const tags = options.reference === undefined ? [] : [canonicalTag(options.reference)];
   const chains = chainIds(image.diffIds);
   const parentChain = chains.at(-1);
-  const info = await ctx.snapshots.stat(snapshotKey);
-  if (info.parent !== parentChain) {
-    throw new TsdError('INVALID_ARGUMENT', `snapshot ${JSON.stringify(snapshotKey)} is not a container of image ${image.id} (its parent is ${info.parent ?? 'none'})`);
+  const imageTop = await imageTopOf(ctx, snapshotKey);
+  if (imageTop !== parentChain) {
+    throw new TsdError('INVALID_ARGUMENT', `snapshot ${JSON.stringify(snapshotKey)} is not a container of image ${image.id} (it stands on ${imageTop ?? 'no image'})`);
   }
   const types = mediaTypesFor(image.manifest.mediaType);
   const held: Array<() => void> = [ctx.content.hold(blobsOfRecord(image))];

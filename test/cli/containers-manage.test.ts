@@ -216,7 +216,6 @@ for (const daemon of daemonFactories) {
     });
 
     test('top, diff, export, commit, port and inspect of containers', TEST_TIMEOUT, async (t) => {
-      if (daemon.name === 'tsdockerd') t.todo('tsdockerd: docker diff lists the mount points the runtime makes (/dev, /proc, /sys, /etc/hosts...) that docker keeps in an init layer');
       const s = ready(t, 'containers');
       if (!s) return;
       const name = uniqueName('fs');

@@ -8,13 +8,13 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isNotFound, isTsdError, TsdError } from '../../../shared/errors.js';
+import { prepareContainerRootfs, removeContainerRootfs } from '../../images/container-rootfs.js';
 import type { EngineContext } from '../../images/engine-context.js';
 import { unpackImage } from '../../images/unpack-image.js';
 import { readConfig } from '../../images/views.js';
 import type { NetworkManager } from '../../network/index.js';
 import { buildSpec, createContainer, isRuntimeError, listContainers, newContainerId, reattach, RuntimeError, type AttachOptions, type AttachSession, type Container, type ExitStatus, type InspectedState, type WarmPool } from '../../runtime/index.js';
 import { signalNumber } from '../../runtime/signals.js';
-import { isSnapshotError } from '../../snapshots/snapshotter.js';
 import type { EventLog } from '../events.js';
 import { lookupError } from '../image-names.js';
 import type { Logger } from '../log.js';
@@ -200,8 +200,8 @@ export class ContainerManager {
     try {
       const top = await unpackImage(engine, image);
       const snapshotKey = `containers/${id}`;
-      const rootfs = await engine.snapshots.prepare(snapshotKey, top === '' ? undefined : top, { labels: { 'tsdocker.container': id } });
-      undo.push(() => engine.snapshots.remove(snapshotKey));
+      const rootfs = await prepareContainerRootfs(engine, snapshotKey, top, { 'tsdocker.container': id });
+      undo.push(() => removeContainerRootfs(engine, snapshotKey));
       const anonymous: string[] = [];
       for (const m of plan.mounts) {
         if (m.Type !== 'volume') continue;
@@ -561,11 +561,7 @@ export class ContainerManager {
       await releaseNetworks(await this.net(), id).catch(() => {});
       for (const p of e.pendingAttaches.splice(0)) p.reject(new TsdError('NOT_FOUND', `No such container: ${id}`));
       await e.runtime.remove({ force: true });
-      try {
-        await this.o.engine.snapshots.remove(e.record.snapshotKey);
-      } catch (err) {
-        if (!isSnapshotError(err, 'not-found')) throw err;
-      }
+      await removeContainerRootfs(this.o.engine, e.record.snapshotKey);
     } catch (err) {
       e.removing = false;
       throw err;
@@ -620,7 +616,7 @@ export class ContainerManager {
         if (!isNotFound(err)) this.o.log.warn({ err, container: runtime.id }, 'unreadable container record: removing the container');
         // A create that never finished.
         await runtime.remove({ force: true }).catch(() => {});
-        await this.o.engine.snapshots.remove(`containers/${runtime.id}`).catch(() => {});
+        await removeContainerRootfs(this.o.engine, `containers/${runtime.id}`).catch(() => {});
         continue;
       }
       const e: Entry = { record, runtime, restarting: false, restartDelay: 0, removing: false, exitWaiters: [], removeWaiters: [], pendingAttaches: [], execIds: new Set() };
@@ -634,7 +630,7 @@ export class ContainerManager {
     for (const name of await readdir(this.o.stateRoot).catch(() => [] as string[])) {
       if (/^[0-9a-f]{64}$/.test(name) && !this.entries.has(name)) {
         await rm(join(this.o.stateRoot, name), { recursive: true, force: true });
-        await this.o.engine.snapshots.remove(`containers/${name}`).catch(() => {});
+        await removeContainerRootfs(this.o.engine, `containers/${name}`).catch(() => {});
       }
     }
     // Endpoints of containers that are gone or not running.
