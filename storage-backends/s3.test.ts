@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { startS3Server, type S3Server } from '../test/helpers/s3-server.js';
 import { S3Backend } from './s3.js';
 import { backendSuite } from './suite.js';
@@ -54,6 +54,88 @@ describe('S3 backend specifics', () => {
     assert.deepEqual(await b.getContent('up/data'), Buffer.concat(pieces));
     const uploads = await b.client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
     assert.equal(uploads.Uploads?.length ?? 0, 0, 'no multipart upload is left open');
+  });
+
+  it('a chunked upload stays one open multipart upload: no copies, exact bytes, seen by another replica, committed once', async (t) => {
+    if (skipIfUnavailable(t)) return;
+    const root = `/suite/${randomBytes(6).toString('hex')}/`;
+    const b = backend({ rootdirectory: root, chunksize: 5 * 1024 * 1024 });
+    const replica = backend({ rootdirectory: root, chunksize: 5 * 1024 * 1024 });
+    const sent: string[] = [];
+    for (const client of [b.client, replica.client]) {
+      client.middlewareStack.add((next, context) => async (args) => {
+        sent.push(context.commandName ?? '?');
+        return next(args);
+      }, { step: 'initialize', name: 'countCommands' });
+    }
+    const pieces = [randomBytes(6 * 1024 * 1024), randomBytes(100_000), randomBytes(7 * 1024 * 1024), randomBytes(5 * 1024 * 1024 + 1), randomBytes(3)];
+    let total = 0;
+    for (const [i, piece] of pieces.entries()) {
+      const w = await (i === 3 ? replica : b).writer('up/data', { append: i > 0 });
+      assert.equal(w.size, total, `writer ${i} continues at the bytes so far`);
+      for (let o = 0; o < piece.length; o += 65536) await w.write(piece.subarray(o, o + 65536));
+      await w.close();
+      total += piece.length;
+      assert.equal((await b.stat('up/data')).size, total);
+      assert.equal((await replica.stat('up/data')).size, total);
+    }
+    assert.deepEqual(await b.list('up'), ['up/data'], 'the open upload lists as its file, its record and tail do not');
+    const walked = [];
+    for await (const f of b.walk('up')) walked.push([f.path, f.size]);
+    assert.deepEqual(walked, [['up/data', total]]);
+    await assert.rejects(b.client.send(new HeadObjectCommand({ Bucket: bucket, Key: `${root.slice(1)}up/data` })), 'no object before the commit');
+    const last = await b.writer('up/data', { append: true });
+    await last.commit();
+    assert.deepEqual(sent.filter((n) => /Copy/.test(n)), [], 'no byte was copied server-side');
+    assert.equal(sent.filter((n) => n === 'CompleteMultipartUploadCommand').length, 1);
+    assert.deepEqual(await b.getContent('up/data'), Buffer.concat(pieces));
+    const keys = await b.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: root.slice(1) }));
+    assert.deepEqual((keys.Contents ?? []).map((o) => o.Key), [`${root.slice(1)}up/data`], 'the record and the tails are gone');
+    const uploads = await b.client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: root.slice(1) }));
+    assert.equal(uploads.Uploads?.length ?? 0, 0);
+  });
+
+  it('an open upload: reading completes it; deleting its directory aborts it; a plain object wins over a leftover record', async (t) => {
+    if (skipIfUnavailable(t)) return;
+    const root = `/suite/${randomBytes(6).toString('hex')}/`;
+    const b = backend({ rootdirectory: root, chunksize: 5 * 1024 * 1024 });
+    const prefix = root.slice(1);
+    const openUploads = async () => (await b.client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix }))).Uploads?.length ?? 0;
+    const write = async (path: string, data: Buffer, append = false) => {
+      const w = await b.writer(path, { append });
+      await w.write(data);
+      await w.close();
+    };
+    const a = randomBytes(6 * 1024 * 1024);
+    const tail = randomBytes(1000);
+    await write('r/data', a);
+    await write('r/data', tail, true);
+    assert.equal(await openUploads(), 1);
+    assert.deepEqual(await b.getContent('r/data'), Buffer.concat([a, tail]), 'a read completes the upload first');
+    assert.equal(await openUploads(), 0);
+    const more = randomBytes(10);
+    await write('r/data', more, true);
+    assert.deepEqual(await b.getContent('r/data'), Buffer.concat([a, tail, more]), 'and it can be continued afterwards');
+
+    await write('d/sub/data', randomBytes(6 * 1024 * 1024));
+    await write('d/sub/data', randomBytes(10), true);
+    assert.equal(await openUploads(), 1);
+    await b.delete('d');
+    assert.equal(await openUploads(), 0, 'deleting the directory aborted the upload');
+    await assert.rejects(b.stat('d/sub/data'));
+
+    // A process killed after writing the record and before deleting the object it took over.
+    await write('w/data', randomBytes(6 * 1024 * 1024));
+    const plain = randomBytes(20);
+    await b.client.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}w/data`, Body: plain }));
+    assert.equal((await b.stat('w/data')).size, 20);
+    const w = await b.writer('w/data', { append: true });
+    assert.equal(w.size, 20);
+    assert.equal(await openUploads(), 0, 'the leftover record and its upload are dropped');
+    await w.write(Buffer.from('!'));
+    await w.commit();
+    assert.deepEqual(await b.getContent('w/data'), Buffer.concat([plain, Buffer.from('!')]));
+    await assert.rejects(b.writer('bad#name'), /reserved/);
   });
 
   it('moves large objects with a multipart server-side copy', async (t) => {

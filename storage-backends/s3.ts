@@ -7,11 +7,11 @@ import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  type GetObjectCommandOutput,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
-  UploadPartCommand,
   UploadPartCopyCommand,
   type CompletedPart,
   type ServerSideEncryption,
@@ -19,6 +19,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { TsdError } from '../shared/errors.js';
 import { checkPath, notFound, writeBlock, type FileInfo, type FileWriter, type StorageBackend } from './backend.js';
+import { discardOpenUpload, keyOfOpenRecord, minPartSize, readOpenUpload, S3Writer, sizeOfOpen } from './s3-writer.js';
 
 /** distribution's s3 driver options, with its key names. */
 export interface S3Options {
@@ -46,7 +47,6 @@ export interface S3Options {
 }
 
 const MiB = 1024 * 1024;
-export const minPartSize = 5 * MiB;
 const copyBlockBytes = MiB;
 const maxCopyObjectSize = 5 * 1024 * MiB;
 
@@ -63,10 +63,10 @@ function isMissing(err: unknown): boolean {
 
 /**
  * Bytes in an S3 bucket (AWS, Ceph RGW, MinIO) under `rootdirectory`, in distribution's layout.
- * Every path is one plain object. A writer is one multipart upload, completed when the writer is
- * closed or committed; continuing a file starts a new multipart upload whose first part is a
- * server-side copy of what is there (or, below the 5 MiB part minimum, the bytes read back into
- * the buffer), so the registry never re-sends data and every part but the last is >= 5 MiB.
+ * Every committed file is one plain object. A file written across several requests (a chunked
+ * upload) is an open multipart upload until it is committed (s3-writer.ts), so each request only
+ * adds parts; reading or moving such a file completes it first. `#` never occurs in a path: the
+ * upload's record and tail objects use it.
  */
 export class S3Backend implements StorageBackend {
   readonly name = 's3';
@@ -109,17 +109,46 @@ export class S3Backend implements StorageBackend {
   }
 
   key(path: string): string {
+    if (path.includes('#')) throw new TsdError('INVALID_ARGUMENT', `invalid storage path "${path.slice(0, 200)}": '#' is reserved`);
     return `${this.prefix}${checkPath(path)}`;
   }
 
-  async getContent(path: string): Promise<Buffer> {
+  /** Complete the open multipart upload at `key`, if there is one; true when there was. */
+  private async completeOpen(key: string): Promise<boolean> {
+    const open = await readOpenUpload(this, key);
+    if (!open) return false;
+    const w = new S3Writer(this, key);
+    w.continueOpen(open);
+    await w.commit();
+    return true;
+  }
+
+  private async headSize(key: string): Promise<number | undefined> {
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(path) }));
-      return Buffer.from(await out.Body!.transformToByteArray());
+      return (await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }))).ContentLength ?? 0;
     } catch (err) {
-      if (isMissing(err)) throw notFound(path, err);
+      if (isMissing(err)) return undefined;
       throw err;
     }
+  }
+
+  /** GetObject; a file that is an open upload is completed first (reads happen after commits, so rarely). */
+  private async getObject(path: string, range?: string, signal?: AbortSignal): Promise<GetObjectCommandOutput> {
+    const key = this.key(path);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, ...(range ? { Range: range } : {}) }), signal ? { abortSignal: signal } : {});
+      } catch (err) {
+        if (!isMissing(err)) throw err;
+        if (attempt === 0 && (await this.completeOpen(key))) continue;
+        throw notFound(path, err);
+      }
+    }
+  }
+
+  async getContent(path: string): Promise<Buffer> {
+    const out = await this.getObject(path);
+    return Buffer.from(await out.Body!.transformToByteArray());
   }
 
   async putContent(path: string, data: Uint8Array): Promise<void> {
@@ -134,14 +163,10 @@ export class S3Backend implements StorageBackend {
     let range: string | undefined;
     if (offset > 0 || options.length !== undefined) range = `bytes=${offset}-${options.length !== undefined ? offset + options.length - 1 : ''}`;
     try {
-      const out = await this.client.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: this.key(path), ...(range ? { Range: range } : {}) }),
-        options.signal ? { abortSignal: options.signal } : {},
-      );
+      const out = await this.getObject(path, range, options.signal);
       // The SDK's signal covers the request; once the body flows, an abort must still end it.
       return options.signal ? addAbortSignal(options.signal, out.Body as Readable) : (out.Body as Readable);
     } catch (err) {
-      if (isMissing(err)) throw notFound(path, err);
       if (errorName(err) === 'InvalidRange') return Readable.from([]);
       throw err;
     }
@@ -190,15 +215,17 @@ export class S3Backend implements StorageBackend {
   async writer(path: string, options: { append?: boolean } = {}): Promise<FileWriter> {
     const key = this.key(path);
     const writer = new S3Writer(this, key);
-    if (options.append) {
-      let size: number | undefined;
-      try {
-        size = (await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }))).ContentLength ?? 0;
-      } catch (err) {
-        if (!isMissing(err)) throw err;
-      }
-      if (size !== undefined && size > 0) await writer.continueFrom(size);
-    } else {
+    const size = options.append ? await this.headSize(key) : undefined;
+    // A plain object wins over an open upload's record (see s3-writer.ts): such a record is a leftover.
+    const open = await readOpenUpload(this, key);
+    if (open && (!options.append || size !== undefined)) await discardOpenUpload(this, key, open);
+    else if (open) {
+      writer.continueOpen(open);
+      return writer;
+    }
+    if (size !== undefined && size > 0) writer.continueObject(size);
+    if (!options.append) {
+      writer.overwriteObject();
       // Like a file opened with 'w': the path exists (empty) from now on.
       await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: new Uint8Array(0), ContentLength: 0, ...this.encryption }));
     }
@@ -213,6 +240,8 @@ export class S3Backend implements StorageBackend {
     } catch (err) {
       if (!isMissing(err)) throw err;
     }
+    const open = await readOpenUpload(this, key);
+    if (open) return { path, size: sizeOfOpen(open), modifiedAt: new Date(open.modified), isDir: false };
     const list = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${key}/`, MaxKeys: 1 }));
     if ((list.KeyCount ?? 0) === 0) throw notFound(path);
     return { path, size: 0, modifiedAt: list.Contents?.[0]?.LastModified ?? new Date(0), isDir: true };
@@ -227,11 +256,16 @@ export class S3Backend implements StorageBackend {
         new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, Delimiter: '/', ...(token ? { ContinuationToken: token } : {}) }),
       );
       for (const p of page.CommonPrefixes ?? []) if (p.Prefix) out.push(`${path}/${p.Prefix.slice(prefix.length, -1)}`);
-      for (const o of page.Contents ?? []) if (o.Key && o.Key !== prefix) out.push(`${path}/${o.Key.slice(prefix.length)}`);
+      for (const o of page.Contents ?? []) {
+        if (!o.Key || o.Key === prefix) continue;
+        // An open upload's record stands for its file; its tails are not files.
+        const name = keyOfOpenRecord(o.Key) ?? o.Key;
+        if (!name.includes('#')) out.push(`${path}/${name.slice(prefix.length)}`);
+      }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     if (out.length === 0) throw notFound(path);
-    return out;
+    return [...new Set(out)];
   }
 
   async *walk(path: string): AsyncIterable<FileInfo> {
@@ -241,6 +275,15 @@ export class S3Backend implements StorageBackend {
       const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
       for (const o of page.Contents ?? []) {
         if (!o.Key || o.Key.endsWith('/')) continue;
+        const fileKey = keyOfOpenRecord(o.Key);
+        if (fileKey !== undefined) {
+          const open = await readOpenUpload(this, fileKey);
+          if (open && (await this.headSize(fileKey)) === undefined) {
+            yield { path: `${path}/${fileKey.slice(prefix.length)}`, size: sizeOfOpen(open), modifiedAt: new Date(open.modified), isDir: false };
+          }
+          continue;
+        }
+        if (o.Key.includes('#')) continue;
         yield { path: `${path}/${o.Key.slice(prefix.length)}`, size: o.Size ?? 0, modifiedAt: o.LastModified ?? new Date(0), isDir: false };
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
@@ -250,13 +293,9 @@ export class S3Backend implements StorageBackend {
   async move(from: string, to: string): Promise<void> {
     const source = this.key(from);
     const target = this.key(to);
-    let size: number;
-    try {
-      size = (await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: source }))).ContentLength ?? 0;
-    } catch (err) {
-      if (isMissing(err)) throw notFound(from, err);
-      throw err;
-    }
+    let size = await this.headSize(source);
+    if (size === undefined && (await this.completeOpen(source))) size = await this.headSize(source);
+    if (size === undefined) throw notFound(from);
     if (size < this.copyThreshold && size <= maxCopyObjectSize) {
       await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: target, CopySource: this.copySource(source), ...this.encryption }));
     } else {
@@ -309,12 +348,23 @@ export class S3Backend implements StorageBackend {
     } catch (err) {
       if (!isMissing(err)) throw err;
     }
+    const open = await readOpenUpload(this, key);
+    if (open) {
+      await discardOpenUpload(this, key, open);
+      found = true;
+    }
     let token: string | undefined;
     do {
       const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${key}/`, ...(token ? { ContinuationToken: token } : {}) }));
       const objects = (page.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []));
       if (objects.length > 0) {
         found = true;
+        // Open uploads below: their parts are not objects, so they are aborted, not deleted.
+        for (const { Key } of objects) {
+          const fileKey = keyOfOpenRecord(Key);
+          const inner = fileKey === undefined ? undefined : await readOpenUpload(this, fileKey);
+          if (inner) await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: fileKey!, UploadId: inner.uploadId })).catch(() => undefined);
+        }
         for (let i = 0; i < objects.length; i += 1000) {
           await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: objects.slice(i, i + 1000), Quiet: true } }));
         }
@@ -341,144 +391,3 @@ export class S3Backend implements StorageBackend {
   }
 }
 
-/** One multipart upload: buffers to the part size, uploads parts, completes on close/commit. */
-class S3Writer implements FileWriter {
-  private uploadId: string | undefined;
-  private readonly parts: CompletedPart[] = [];
-  private buffer: Buffer[] = [];
-  private buffered = 0;
-  private done = false;
-  /** Bytes already in the object when continuing; copied into the upload only once new data arrives. */
-  private existing = 0;
-  size = 0;
-
-  constructor(
-    private readonly backend: S3Backend,
-    private readonly key: string,
-  ) {}
-
-  private get client() {
-    return this.backend.client;
-  }
-
-  private get bucket() {
-    return this.backend.bucketName;
-  }
-
-  private async ensureUpload(): Promise<string> {
-    if (!this.uploadId) {
-      const out = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, ...this.backend.sse }));
-      this.uploadId = out.UploadId!;
-    }
-    return this.uploadId;
-  }
-
-  /** Continue an existing object of `size` bytes. */
-  async continueFrom(size: number): Promise<void> {
-    this.existing = size;
-    this.size = size;
-  }
-
-  private async takeOverExisting(): Promise<void> {
-    const size = this.existing;
-    this.existing = 0;
-    if (size >= minPartSize) {
-      const UploadId = await this.ensureUpload();
-      // A single copied part may be at most 5 GiB: split larger objects into ranged copies.
-      const step = 5 * 1024 * MiB;
-      for (let start = 0; start < size; start += step) {
-        const end = Math.min(size, start + step) - 1;
-        const PartNumber = this.parts.length + 1;
-        const out = await this.client.send(
-          new UploadPartCopyCommand({
-            Bucket: this.bucket, Key: this.key, UploadId, PartNumber,
-            CopySource: this.backend.copySource(this.key), CopySourceRange: `bytes=${start}-${end}`,
-          }),
-        );
-        this.parts.push({ PartNumber, ETag: out.CopyPartResult?.ETag });
-      }
-    } else {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key }));
-      const bytes = Buffer.from(await out.Body!.transformToByteArray());
-      this.buffer.push(bytes);
-      this.buffered = bytes.length;
-    }
-  }
-
-  async write(chunk: Uint8Array): Promise<void> {
-    if (this.done) throw new Error('write after close');
-    if (this.existing > 0) await this.takeOverExisting();
-    this.buffer.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-    this.buffered += chunk.length;
-    this.size += chunk.length;
-    while (this.buffered >= this.backend.chunkSize) await this.uploadPart(this.backend.chunkSize);
-  }
-
-  private takeBuffered(n: number): Buffer {
-    const all = Buffer.concat(this.buffer, this.buffered);
-    const body = all.subarray(0, n);
-    const rest = all.subarray(n);
-    this.buffer = rest.length > 0 ? [rest] : [];
-    this.buffered = rest.length;
-    return body;
-  }
-
-  private async uploadPart(n: number): Promise<void> {
-    const UploadId = await this.ensureUpload();
-    const Body = this.takeBuffered(n);
-    const PartNumber = this.parts.length + 1;
-    const out = await this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key: this.key, UploadId, PartNumber, Body, ContentLength: Body.length }));
-    this.parts.push({ PartNumber, ETag: out.ETag });
-  }
-
-  private async finish(): Promise<void> {
-    if (this.done) return;
-    this.done = true;
-    if (this.existing > 0) return; // continued, but nothing new: the object is already what it should be
-    if (!this.uploadId) {
-      // Never reached a part: one PutObject of what is buffered (this also covers "continued, still small").
-      const Body = this.takeBuffered(this.buffered);
-      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key, Body, ContentLength: Body.length, ...this.backend.sse }));
-      return;
-    }
-    if (this.buffered > 0) await this.uploadPart(this.buffered);
-    await this.client.send(
-      new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.uploadId, MultipartUpload: { Parts: this.parts } }),
-    );
-  }
-
-  async commit(): Promise<void> {
-    try {
-      await this.finish();
-    } catch (err) {
-      await this.abort();
-      throw err;
-    }
-  }
-
-  async close(): Promise<void> {
-    await this.commit();
-  }
-
-  private async abort(): Promise<void> {
-    if (this.uploadId) {
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.uploadId })).catch(() => {});
-    }
-  }
-
-  /** Nothing is completed before close, so aborting the multipart upload leaves the object as it was. */
-  async abandon(): Promise<void> {
-    this.done = true;
-    this.buffer = [];
-    this.buffered = 0;
-    await this.abort();
-  }
-
-  async cancel(): Promise<void> {
-    this.done = true;
-    this.buffer = [];
-    this.buffered = 0;
-    await this.abort();
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key })).catch(() => {});
-  }
-}
