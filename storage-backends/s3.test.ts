@@ -138,6 +138,33 @@ describe('S3 backend specifics', () => {
     await assert.rejects(b.writer('bad#name'), /reserved/);
   });
 
+  it('sweepTemporaries aborts multipart uploads no record names and drops stale tails, once old enough; open uploads stay', async (t) => {
+    if (skipIfUnavailable(t)) return;
+    const root = `/suite/${randomBytes(6).toString('hex')}/`;
+    const prefix = root.slice(1);
+    const b = backend({ rootdirectory: root, chunksize: 5 * 1024 * 1024 });
+    const uploadsNow = async () => ((await b.client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix }))).Uploads ?? []).map((u) => u.UploadId).sort();
+    // A paused upload (kept), and a writer that died after its first part (no record).
+    const paused = await b.writer('keep/data');
+    await paused.write(randomBytes(5 * 1024 * 1024 + 10));
+    await paused.close();
+    const dead = await b.writer('dead/data');
+    await dead.write(randomBytes(5 * 1024 * 1024));
+    await b.client.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}keep/data#tail.0000`, Body: 'stale' }));
+    const [pausedId] = (await b.client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: `${prefix}keep/` }))).Uploads!.map((u) => u.UploadId);
+    assert.equal((await uploadsNow()).length, 2);
+    assert.deepEqual(await b.sweepTemporaries(3600_000), [], 'nothing is old enough');
+    const expected = (await b.sweepTemporaries(-60_000, { dryRun: true }));
+    assert.equal(expected.length, 2, expected.join(' '));
+    assert.ok(expected.some((p) => p.startsWith('dead/data#upload.')) && expected.includes('keep/data#tail.0000'), expected.join(' '));
+    assert.equal((await uploadsNow()).length, 2, 'the dry run changes nothing');
+    assert.deepEqual(await b.sweepTemporaries(-60_000), expected);
+    assert.deepEqual(await uploadsNow(), [pausedId]);
+    const w = await b.writer('keep/data', { append: true });
+    await w.commit();
+    assert.equal((await b.stat('keep/data')).size, 5 * 1024 * 1024 + 10, 'the paused upload survived the sweep');
+  });
+
   it('moves large objects with a multipart server-side copy', async (t) => {
     if (skipIfUnavailable(t)) return;
     const b = backend({ multipartcopythresholdsize: 5 * 1024 * 1024, multipartcopychunksize: 5 * 1024 * 1024 });

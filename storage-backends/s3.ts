@@ -9,6 +9,7 @@ import {
   GetObjectCommand,
   type GetObjectCommandOutput,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
@@ -19,7 +20,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { TsdError } from '../shared/errors.js';
 import { checkPath, notFound, writeBlock, type FileInfo, type FileWriter, type StorageBackend } from './backend.js';
-import { discardOpenUpload, keyOfOpenRecord, minPartSize, readOpenUpload, S3Writer, sizeOfOpen } from './s3-writer.js';
+import { discardOpenUpload, keyOfOpenRecord, minPartSize, readOpenUpload, S3Writer, sizeOfOpen, type OpenUpload } from './s3-writer.js';
 
 /** distribution's s3 driver options, with its key names. */
 export interface S3Options {
@@ -372,6 +373,48 @@ export class S3Backend implements StorageBackend {
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     if (!found) throw notFound(path);
+  }
+
+  /**
+   * What killed writers left, older than `maxAgeMs`: multipart uploads no record names (a writer
+   * that died before its first pause, or a commit cut short) are aborted, and tail objects their
+   * record no longer names are deleted. Returned as `<path>#upload.<id>` and `<path>#tail.<n>`.
+   */
+  async sweepTemporaries(maxAgeMs: number, options: { dryRun?: boolean } = {}): Promise<string[]> {
+    const cutoff = Date.now() - maxAgeMs;
+    const swept: string[] = [];
+    const records = new Map<string, Promise<OpenUpload | undefined>>();
+    const recordOf = (key: string) => {
+      let r = records.get(key);
+      if (!r) records.set(key, (r = readOpenUpload(this, key).catch(() => undefined)));
+      return r;
+    };
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    do {
+      const page = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: this.prefix, ...(keyMarker ? { KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker } : {}) }));
+      for (const u of page.Uploads ?? []) {
+        if (!u.Key || !u.UploadId || (u.Initiated?.getTime() ?? 0) >= cutoff) continue;
+        if ((await recordOf(u.Key))?.uploadId === u.UploadId) continue;
+        swept.push(`${u.Key.slice(this.prefix.length)}#upload.${u.UploadId}`);
+        if (!options.dryRun) await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key, UploadId: u.UploadId })).catch(() => undefined);
+      }
+      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+      uploadIdMarker = page.NextUploadIdMarker;
+    } while (keyMarker);
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix, ...(token ? { ContinuationToken: token } : {}) }));
+      for (const o of page.Contents ?? []) {
+        const at = o.Key?.lastIndexOf('#tail.') ?? -1;
+        if (!o.Key || at < 0 || (o.LastModified?.getTime() ?? 0) >= cutoff) continue;
+        if ((await recordOf(o.Key.slice(0, at)))?.tail?.key === o.Key) continue;
+        swept.push(o.Key.slice(this.prefix.length));
+        if (!options.dryRun) await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: o.Key })).catch(() => undefined);
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return swept.sort();
   }
 
   async redirectURL(path: string, method: 'GET' | 'HEAD'): Promise<string | undefined> {
