@@ -10,6 +10,7 @@ import { TsdError, isNotFound } from '../../shared/errors.js';
 import { openEngine, type Engine } from '../images/open-engine.js';
 import { removeStaleExtractions } from '../images/unpack-image.js';
 import { NetworkManager } from '../network/index.js';
+import { WarmPool } from '../runtime/index.js';
 import { ExecStore } from './containers/exec.js';
 import { ContainerManager } from './containers/manager.js';
 import { EventLog } from './events.js';
@@ -82,6 +83,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
         stateDir: join(config.dataRoot, 'network'),
         defaultBridge: config.bridge === 'none' ? false : { name: config.bridge, ...(config.bip ? { bip: config.bip } : {}) },
         ...(config.defaultAddressPools.length > 0 ? { defaultAddressPools: config.defaultAddressPools } : {}),
+        ...(config.warmStarts > 0 ? { netnsPool: config.warmStarts } : {}),
       }).then((m) => {
         for (const problem of m.restoreErrors) log.warn(problem);
         return m;
@@ -92,6 +94,13 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
     if (existsSync(join(config.dataRoot, 'network', 'networks.json'))) await openNetwork();
     const events = new EventLog();
     const volumes = await VolumeStore.open(config.dataRoot, (name) => containers?.usingVolume(name) ?? []);
+    let pool: WarmPool | undefined;
+    if (config.warmStarts > 0) {
+      const warm = new WarmPool(config.warmStarts);
+      warm.fill();
+      undo.push(() => warm.close());
+      pool = warm;
+    }
     containers = await ContainerManager.open({
       engine,
       network: openNetwork,
@@ -100,6 +109,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
       log,
       stateRoot: join(config.dataRoot, 'containers'),
       ...(config.cgroupParent ? { cgroupParent: config.cgroupParent } : {}),
+      ...(pool ? { pool } : {}),
     });
     const manager = containers;
     undo.push(() => manager.close());
