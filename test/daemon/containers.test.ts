@@ -271,6 +271,9 @@ test('docker exec: output, exit code, -i, -t, -u, -w, -e, and exec inspect', TIM
   const missing = await c.d.docker(['exec', 'ex', 'nope'], { allowFailure: true });
   assert.ok(missing.code === 126 || missing.code === 127, `exit ${missing.code}`);
   assert.match(missing.stdout + missing.stderr, /executable file not found/);
+  const badKeys = await c.d.docker(['exec', '--detach-keys', 'ctrl-??', 'ex', 'true'], { allowFailure: true });
+  assert.notEqual(badKeys.code, 0);
+  assert.match(badKeys.stderr, /Invalid escape keys \(ctrl-\?\?\) provided/);
   // The exec instance as the API shows it.
   const created = await api(c.d.socket, 'POST', '/v1.41/containers/ex/exec', { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ Cmd: ['sh', '-c', 'exit 4'], AttachStdout: true }) });
   assert.equal(created.status, 201, created.text);

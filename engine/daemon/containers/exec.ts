@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { TsdError } from '../../../shared/errors.js';
+import { parseDetachKeys } from '../../runtime/detach-keys.js';
 import { isRuntimeError, type ExecSession } from '../../runtime/index.js';
 import type { ContainerManager } from './manager.js';
 
@@ -44,6 +45,9 @@ export class ExecStore {
     const containerId = this.containers.resolveId(containerInput);
     if (!(await this.containers.isRunning(containerId))) throw new TsdError('ALREADY_EXISTS', `Container ${containerId} is not running`);
     if (!config.Cmd || config.Cmd.length === 0) throw new TsdError('INVALID_ARGUMENT', 'No exec command specified');
+    if (config.DetachKeys && parseDetachKeys(config.DetachKeys) === undefined) {
+      throw new TsdError('INVALID_ARGUMENT', `Invalid escape keys (${config.DetachKeys}) provided`);
+    }
     const exec: ExecInstance = { id: randomBytes(32).toString('hex'), containerId, config, running: false, started: false, exitCode: null, pid: 0 };
     this.execs.set(exec.id, exec);
     this.containers.addExec(containerId, exec.id);
