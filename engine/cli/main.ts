@@ -31,7 +31,7 @@ export async function main(
     if (err.code !== 'EPIPE') ctx.err(`${err.message}\n`);
   });
   try {
-    await buildProgram(ctx).parseAsync(argv, { from: 'user' });
+    await (await buildProgram(ctx, argv)).parseAsync(argv, { from: 'user' });
     return 0;
   } catch (err) {
     if (err instanceof HelpShown) return 0;
