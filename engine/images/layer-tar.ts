@@ -14,6 +14,7 @@ import type { BigIntStats } from 'node:fs';
 import { lstat, open, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { lgetxattrs } from '../sys/libc.js';
+import { fileTypeOf, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG, S_IFSOCK } from '../sys/file-types.js';
 
 const BLOCK = 512;
 const MAX_OCTAL_8 = 0o7777777; // uid, gid, mode, devmajor, devminor
@@ -128,14 +129,6 @@ function asciiPrefix(s: string, max = 99): string {
   return out;
 }
 
-const S_IFMT = 0o170000n;
-const S_IFSOCK = 0o140000n;
-const S_IFLNK = 0o120000n;
-const S_IFREG = 0o100000n;
-const S_IFBLK = 0o060000n;
-const S_IFDIR = 0o040000n;
-const S_IFCHR = 0o020000n;
-const S_IFIFO = 0o010000n;
 
 /** Linux's dev_t encoding (glibc's gnu_dev_major / gnu_dev_minor). */
 export function devParts(rdev: bigint): { major: number; minor: number } {
@@ -176,7 +169,7 @@ export class TreeTar {
         throw err;
       }
     }
-    const fmt = st.mode & S_IFMT;
+    const fmt = fileTypeOf(st.mode);
     if (fmt === S_IFSOCK) return;
     const base = {
       name: rel,

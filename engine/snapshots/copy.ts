@@ -14,16 +14,9 @@ import { constants as fsConstants } from 'node:fs';
 import { chmod, copyFile, lchown, link, lstat, mkdir, readdir, readlink, symlink } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
 import { join } from 'node:path';
+import { fileTypeOf, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG, S_IFSOCK } from '../sys/file-types.js';
 import { lgetxattrs, lsetxattr, lutimesNs, mknod } from './native.js';
 
-const S_IFMT = 0o170000;
-const S_IFSOCK = 0o140000;
-const S_IFLNK = 0o120000;
-const S_IFREG = 0o100000;
-const S_IFBLK = 0o060000;
-const S_IFDIR = 0o040000;
-const S_IFCHR = 0o020000;
-const S_IFIFO = 0o010000;
 
 export interface CopyOptions {
   signal?: AbortSignal;
@@ -35,7 +28,7 @@ export async function copyTree(src: string, dst: string, options: CopyOptions = 
   const owners = options.owners ?? process.getuid?.() === 0;
   const links = new Map<string, string>();
   const st = await lstat(src, { bigint: true });
-  if ((Number(st.mode) & S_IFMT) !== S_IFDIR) throw new Error(`copyTree: ${src} is not a directory`);
+  if (fileTypeOf(st.mode) !== S_IFDIR) throw new Error(`copyTree: ${src} is not a directory`);
   await copyDir(src, dst, st, { owners, links, signal: options.signal });
 }
 
@@ -52,7 +45,7 @@ async function copyDir(src: string, dst: string, st: BigIntStats, s: State): Pro
     const from = join(src, name);
     const to = join(dst, name);
     const cst = await lstat(from, { bigint: true });
-    const type = Number(cst.mode) & S_IFMT;
+    const type = fileTypeOf(cst.mode);
     if (type === S_IFDIR) {
       await copyDir(from, to, cst, s);
       continue;

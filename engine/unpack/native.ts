@@ -29,14 +29,8 @@ export const AT_EMPTY_PATH = 0x1000;
 export const RESOLVE_NO_MAGICLINKS = 0x02;
 export const RESOLVE_IN_ROOT = 0x10;
 
-export const S_IFMT = 0o170000;
-export const S_IFSOCK = 0o140000;
-export const S_IFLNK = 0o120000;
-export const S_IFREG = 0o100000;
-export const S_IFBLK = 0o060000;
-export const S_IFDIR = 0o040000;
-export const S_IFCHR = 0o020000;
-export const S_IFIFO = 0o010000;
+import { S_IFDIR, S_IFLNK, S_IFMT } from '../sys/file-types.js';
+export { S_IFMT, S_IFSOCK, S_IFLNK, S_IFREG, S_IFBLK, S_IFDIR, S_IFCHR, S_IFIFO } from '../sys/file-types.js';
 
 const SYS_openat2 = 437; // the same number on every architecture (allocated after the table unification)
 
