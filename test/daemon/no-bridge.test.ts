@@ -20,6 +20,7 @@ test('--bridge none: the default network gives a namespace with only lo; no brid
   const created = await d.docker(['create', '--name', 'plain', image, 'ip', '-o', 'link'], { allowFailure: true });
   assert.equal(created.code, 0, created.stderr);
   assert.doesNotMatch(created.stderr, /Unable to find image/);
+  assert.equal((await d.docker(['inspect', '-f', '{{.HostConfig.NetworkMode}}', 'plain'])).stdout, 'default\n', 'as dockerd --bridge=none shows it');
   const started = await d.docker(['start', '-a', 'plain'], { allowFailure: true });
   assert.equal(started.code, 0, started.stderr);
   assert.deepEqual(started.stdout.trim().split('\n').map((l) => l.split(':')[1]?.trim()), ['lo']);

@@ -32,7 +32,8 @@ test('parseBind: binds, named and anonymous volumes, modes, and docker\'s errors
 test('planContainer: networks, restart policy checks, the image\'s VOLUMEs, duplicate mounts', () => {
   const plan = planContainer({ Image: 'x', Cmd: ['true'], HostConfig: { NetworkMode: 'default', Binds: ['/h:/data'] }, NetworkingConfig: { EndpointsConfig: { default: { Aliases: ['web'] } } } }, { Volumes: { '/cache': {} } });
   assert.deepEqual(plan.networks, { bridge: { aliases: ['web'] } });
-  assert.equal(plan.hostConfig.NetworkMode, 'bridge');
+  assert.equal(plan.hostConfig.NetworkMode, 'default', 'kept as the client sent it, as dockerd does');
+  assert.equal(planContainer({ Image: 'x', Cmd: ['true'] }, {}).hostConfig.NetworkMode, 'default');
   assert.deepEqual(plan.mounts.map((m) => [m.Type, m.Destination]), [['bind', '/data'], ['volume', '/cache']]);
   assert.deepEqual([plan.path, plan.args], ['true', []]);
   assert.throws(() => planContainer({ Image: 'x', Cmd: ['true'], HostConfig: { AutoRemove: true, RestartPolicy: { Name: 'always' } } }, {}), /can't create 'AutoRemove' container with restart policy/);

@@ -167,7 +167,8 @@ export function planContainer(body: CreateContainerBody, image: ImageConfig['con
   const logType = hostConfig.LogConfig?.Type ?? '';
   if (logType !== '' && logType !== 'json-file') throw bad(`logger: no log driver named '${logType}' is registered`);
   hostConfig.LogConfig = { Type: 'json-file', Config: hostConfig.LogConfig?.Config ?? {} };
-  if (!hostConfig.NetworkMode || hostConfig.NetworkMode === 'default') hostConfig.NetworkMode = 'bridge';
+  // Kept as asked, as dockerd 20.10 keeps it: 'default' means the default bridge (networksOf).
+  if (!hostConfig.NetworkMode) hostConfig.NetworkMode = 'default';
   if (hostConfig.VolumesFrom && hostConfig.VolumesFrom.length > 0) throw new TsdError('UNSUPPORTED', '--volumes-from is not supported', { status: 501 });
   const { mounts, tmpfs } = mountsOf(hostConfig, config);
   const volumes = mounts.filter((m) => m.Type === 'volume').map((m) => (m.Name ? { name: m.Name, destination: m.Destination } : { destination: m.Destination }));

@@ -225,7 +225,7 @@ export function summaryView(record: ContainerRecord, live: LiveInfo, size?: { rw
     Labels: record.config.Labels ?? {},
     State: statusOf(live),
     Status: statusText(live),
-    HostConfig: { NetworkMode: record.hostConfig.NetworkMode ?? 'bridge' },
+    HostConfig: { NetworkMode: record.hostConfig.NetworkMode ?? 'default' },
     NetworkSettings: { Networks: networksView(record, live) },
     Mounts: mountsView(record),
   };
