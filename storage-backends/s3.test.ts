@@ -138,6 +138,20 @@ describe('S3 backend specifics', () => {
     await assert.rejects(b.writer('bad#name'), /reserved/);
   });
 
+  it('an append to an empty file that grows past a part takes the empty object over', async (t) => {
+    if (skipIfUnavailable(t)) return;
+    const b = backend({ chunksize: 5 * 1024 * 1024 });
+    const created = await b.writer('e/data');
+    await created.close();
+    assert.equal((await b.stat('e/data')).size, 0);
+    const data = randomBytes(6 * 1024 * 1024);
+    const w = await b.writer('e/data', { append: true });
+    await w.write(data);
+    await w.close();
+    assert.equal((await b.stat('e/data')).size, data.length, 'the open upload, not the empty object');
+    assert.deepEqual(await b.getContent('e/data'), data);
+  });
+
   it('sweepTemporaries aborts multipart uploads no record names and drops stale tails, once old enough; open uploads stay', async (t) => {
     if (skipIfUnavailable(t)) return;
     const root = `/suite/${randomBytes(6).toString('hex')}/`;

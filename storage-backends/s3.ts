@@ -224,7 +224,8 @@ export class S3Backend implements StorageBackend {
       writer.continueOpen(open);
       return writer;
     }
-    if (size !== undefined && size > 0) writer.continueObject(size);
+    // Even an empty object is taken over: left beside an open upload's record it would win.
+    if (size !== undefined) writer.continueObject(size);
     if (!options.append) {
       writer.overwriteObject();
       // Like a file opened with 'w': the path exists (empty) from now on.
