@@ -28,6 +28,7 @@ import {
   type ServerSideEncryption,
 } from '@aws-sdk/client-s3';
 import type { FileWriter } from './backend.js';
+import { isMissing } from './s3-errors.js';
 
 const MiB = 1024 * 1024;
 export const minPartSize = 5 * MiB;
@@ -69,10 +70,6 @@ export function sizeOfOpen(open: OpenUpload): number {
   return open.parts.reduce((n, p) => n + p.Size, 0) + (open.tail?.size ?? 0);
 }
 
-function isMissing(err: unknown): boolean {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404;
-}
 
 function isOpenUpload(v: unknown): v is OpenUpload {
   const o = v as OpenUpload;
@@ -99,11 +96,16 @@ async function deleteKey(t: S3WriteTarget, key: string): Promise<void> {
   await t.client.send(new DeleteObjectCommand({ Bucket: t.bucketName, Key: key }));
 }
 
-/** Drop an open upload: its parts, its tail and its record. */
-export async function discardOpenUpload(t: S3WriteTarget, key: string, open: OpenUpload): Promise<void> {
-  await t.client.send(new AbortMultipartUploadCommand({ Bucket: t.bucketName, Key: key, UploadId: open.uploadId })).catch((err: unknown) => {
+/** Abort a multipart upload (its parts go); one already gone is no error. */
+export async function abortUpload(t: S3WriteTarget, key: string, uploadId: string): Promise<void> {
+  await t.client.send(new AbortMultipartUploadCommand({ Bucket: t.bucketName, Key: key, UploadId: uploadId })).catch((err: unknown) => {
     if (!isMissing(err)) throw err;
   });
+}
+
+/** Drop an open upload: its parts, its tail and its record. */
+export async function discardOpenUpload(t: S3WriteTarget, key: string, open: OpenUpload): Promise<void> {
+  await abortUpload(t, key, open.uploadId);
   if (open.tail) await deleteKey(t, open.tail.key);
   await deleteKey(t, openRecordKey(key));
 }
@@ -303,9 +305,7 @@ export class S3Writer implements FileWriter {
   }
 
   private async abortUpload(): Promise<void> {
-    if (this.uploadId) {
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.uploadId })).catch(() => undefined);
-    }
+    if (this.uploadId) await abortUpload(this.t, this.key, this.uploadId).catch(() => undefined);
   }
 
   /**

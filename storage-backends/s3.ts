@@ -1,6 +1,5 @@
 import { addAbortSignal, Readable, type Writable } from 'node:stream';
 import {
-  AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
@@ -20,7 +19,8 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { TsdError } from '../shared/errors.js';
 import { checkPath, notFound, writeBlock, type FileInfo, type FileWriter, type StorageBackend } from './backend.js';
-import { discardOpenUpload, keyOfOpenRecord, minPartSize, readOpenUpload, S3Writer, sizeOfOpen, type OpenUpload } from './s3-writer.js';
+import { errorName, isMissing } from './s3-errors.js';
+import { abortUpload, discardOpenUpload, keyOfOpenRecord, minPartSize, readOpenUpload, S3Writer, sizeOfOpen, type OpenUpload } from './s3-writer.js';
 
 /** distribution's s3 driver options, with its key names. */
 export interface S3Options {
@@ -51,16 +51,6 @@ const MiB = 1024 * 1024;
 const copyBlockBytes = MiB;
 const maxCopyObjectSize = 5 * 1024 * MiB;
 
-function errorName(err: unknown): string | undefined {
-  const e = err as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
-  if (e?.$metadata?.httpStatusCode === 404) return 'NotFound';
-  return e?.name ?? e?.Code;
-}
-
-function isMissing(err: unknown): boolean {
-  const name = errorName(err);
-  return name === 'NotFound' || name === 'NoSuchKey';
-}
 
 /**
  * Bytes in an S3 bucket (AWS, Ceph RGW, MinIO) under `rootdirectory`, in distribution's layout.
@@ -335,7 +325,7 @@ export class S3Backend implements StorageBackend {
       await Promise.all(Array.from({ length: Math.min(this.copyConcurrency, ranges.length) }, worker));
       await this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: target, UploadId, MultipartUpload: { Parts: parts } }));
     } catch (err) {
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: target, UploadId })).catch(() => {});
+      await abortUpload(this, target, UploadId!).catch(() => undefined);
       throw err;
     }
   }
@@ -365,7 +355,7 @@ export class S3Backend implements StorageBackend {
         for (const { Key } of objects) {
           const fileKey = keyOfOpenRecord(Key);
           const inner = fileKey === undefined ? undefined : await readOpenUpload(this, fileKey);
-          if (inner) await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: fileKey!, UploadId: inner.uploadId })).catch(() => undefined);
+          if (inner) await abortUpload(this, fileKey!, inner.uploadId).catch(() => undefined);
         }
         for (let i = 0; i < objects.length; i += 1000) {
           await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: objects.slice(i, i + 1000), Quiet: true } }));
@@ -398,7 +388,7 @@ export class S3Backend implements StorageBackend {
         if (!u.Key || !u.UploadId || (u.Initiated?.getTime() ?? 0) >= cutoff) continue;
         if ((await recordOf(u.Key))?.uploadId === u.UploadId) continue;
         swept.push(`${u.Key.slice(this.prefix.length)}#upload.${u.UploadId}`);
-        if (!options.dryRun) await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key, UploadId: u.UploadId })).catch(() => undefined);
+        if (!options.dryRun) await abortUpload(this, u.Key, u.UploadId).catch(() => undefined);
       }
       keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
       uploadIdMarker = page.NextUploadIdMarker;

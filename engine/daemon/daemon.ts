@@ -94,12 +94,10 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
     if (existsSync(join(config.dataRoot, 'network', 'networks.json'))) await openNetwork();
     const events = new EventLog();
     const volumes = await VolumeStore.open(config.dataRoot, (name) => containers?.usingVolume(name) ?? []);
-    let pool: WarmPool | undefined;
-    if (config.warmStarts > 0) {
-      const warm = new WarmPool(config.warmStarts);
-      warm.fill();
-      undo.push(() => warm.close());
-      pool = warm;
+    const pool = config.warmStarts > 0 ? new WarmPool(config.warmStarts) : undefined;
+    if (pool) {
+      pool.fill();
+      undo.push(() => pool.close());
     }
     containers = await ContainerManager.open({
       engine,
