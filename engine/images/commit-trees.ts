@@ -7,16 +7,14 @@
  *   the upper dir as its top lower layer: it never touches the upper or work dir, so it can be
  *   made while the container runs);
  * - vfs: the container's full copy, and the parent's tree (its own directory).
- * Mounts are made under `<data-root>/tmp/` and undone (lazily, then the directory removed) by
- * `release()`, which must be called whatever happens.
+ * Mounts are made under `<data-root>/tmp/` (temp-mount.ts) and undone (lazily, then the directory
+ * removed) by `release()`, which must be called whatever happens.
  */
-import { mkdir, mkdtemp, rmdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { TsdError } from '../../shared/errors.js';
-import { mount, unmount } from '../snapshots/mount.js';
 import type { Mount } from '../snapshots/snapshotter.js';
 import type { EngineContext } from './engine-context.js';
+import { mountInTemp } from './temp-mount.js';
 
 export interface SnapshotTrees {
   readonly driver: 'overlay' | 'vfs';
@@ -109,20 +107,9 @@ class Trees implements SnapshotTrees {
   }
 
   private async mountRo(...mounts: Mount[]): Promise<string> {
-    const base = join(this.ctx.dataRoot, 'tmp');
-    await mkdir(base, { recursive: true, mode: 0o700 });
-    const dir = await mkdtemp(join(base, 'commit-'));
-    try {
-      await mount(mounts, dir);
-    } catch (err) {
-      await rmdir(dir).catch(() => undefined);
-      throw err;
-    }
-    this.cleanups.push(async () => {
-      await unmount(dir, { detach: true });
-      await rmdir(dir);
-    });
-    return dir;
+    const m = await mountInTemp(this.ctx.dataRoot, mounts, 'commit-');
+    this.cleanups.push(m.release);
+    return m.dir;
   }
 
   async release(): Promise<void> {

@@ -10,11 +10,11 @@
  * nothing, inside a real directory; anything else is left to the runtime, which makes its mount
  * targets inside the container's root.
  */
-import { lstat, mkdir, mkdtemp, rmdir, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isSnapshotError, type Mount } from '../snapshots/snapshotter.js';
-import { mount, unmount } from '../snapshots/mount.js';
 import type { EngineContext } from './engine-context.js';
+import { mountInTemp } from './temp-mount.js';
 
 const INIT_DIRS = ['proc', 'sys', 'dev'];
 const INIT_ETC_FILES = ['hosts', 'hostname', 'resolv.conf'];
@@ -73,18 +73,11 @@ export async function imageTopOf(ctx: EngineContext, key: string): Promise<strin
 }
 
 async function withMounted(ctx: EngineContext, mounts: Mount[], fn: (root: string) => Promise<void>): Promise<void> {
-  const base = join(ctx.dataRoot, 'tmp');
-  await mkdir(base, { recursive: true, mode: 0o700 });
-  const dir = await mkdtemp(join(base, 'init-'));
+  const m = await mountInTemp(ctx.dataRoot, mounts, 'init-');
   try {
-    await mount(mounts, dir);
-    try {
-      await fn(dir);
-    } finally {
-      await unmount(dir, { detach: true });
-    }
+    await fn(m.dir);
   } finally {
-    await rmdir(dir).catch(() => undefined);
+    await m.release();
   }
 }
 
